@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.forecast import compute_forecast, store_if_changed
+from crm.forecast import store_if_changed
 from notifications.models import (
     ActionItem,
     CreatedBy,
@@ -163,9 +163,10 @@ def execute(
     added = add_items(user_id, analysis.additions, run)
     notifications = store_notifications(user_id, analysis, run)
 
-    # Only a change of the figures makes a new snapshot; the model's
-    # should_update still announces them, for a browser to refresh.
-    forecast = compute_forecast(run.user)
+    # The figures as they stood when detection read the window, so that the
+    # snapshot agrees with the watermark. Only a change of the figures makes a
+    # new snapshot; the model's should_update still announces them.
+    forecast = changes.forecast
     snapshot = store_if_changed(run.user, forecast)
     forecast_updated = snapshot is not None or analysis.forecast_impact.should_update
 

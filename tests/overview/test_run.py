@@ -318,4 +318,4 @@ def test_the_number_of_queries_does_not_depend_on_the_changes(alice, changed):
     # Lease, run record, 3 reads per observed type, snapshots, forecast, the
     # effects, the events, the watermark and the release: the same for 1 row
     # as for 300.
-    assert len(queries) == 30
+    assert len(queries) == 29
