@@ -25,3 +25,13 @@ class ReplyTruncated(AnalysisError):
 
 class InvalidReply(AnalysisError):
     pass
+
+
+class OllamaStatusError(AnalysisError):
+    """Ollama answered with an error status. A busy or failing server may
+    recover; a request it rejects will be rejected again."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = status >= 500 or status == 429
