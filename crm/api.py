@@ -31,7 +31,8 @@ class OwnedRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[typ
 
     def get_queryset(self) -> QuerySet[Any]:
         request = self.context["request"]
-        queryset: QuerySet[Any] = super().get_queryset()
+        queryset = super().get_queryset()
+        assert queryset is not None
         return queryset.filter(user=request.user, deleted_at__isnull=True)
 
 

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -13,7 +13,7 @@ from django.utils import timezone
 from crm.models import CLOSED_STAGES, Deal, ForecastSnapshot, Stage
 
 CENT = Decimal("0.01")
-MONEY = DecimalField(max_digits=20, decimal_places=2)
+MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=20, decimal_places=2)
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,7 @@ def month_bounds(today: datetime.date) -> tuple[datetime.date, datetime.date]:
     return first, next_first - datetime.timedelta(days=1)
 
 
-def compute_forecast(
-    user: AbstractBaseUser, today: datetime.date | None = None
-) -> Forecast:
+def compute_forecast(user: User, today: datetime.date | None = None) -> Forecast:
     """Compute the forecast from the user's live deals in one query."""
     first, last = month_bounds(today or timezone.localdate())
     is_open = ~Q(stage__in=CLOSED_STAGES)
@@ -80,13 +78,11 @@ def compute_forecast(
     )
 
 
-def latest_snapshot(user: AbstractBaseUser) -> ForecastSnapshot | None:
+def latest_snapshot(user: User) -> ForecastSnapshot | None:
     return ForecastSnapshot.objects.filter(user=user).order_by("-created_at").first()
 
 
-def store_if_changed(
-    user: AbstractBaseUser, forecast: Forecast
-) -> ForecastSnapshot | None:
+def store_if_changed(user: User, forecast: Forecast) -> ForecastSnapshot | None:
     """Store ``forecast`` as a new snapshot unless it equals the latest one."""
     latest = latest_snapshot(user)
     if latest is not None and Forecast.from_snapshot(latest) == forecast:

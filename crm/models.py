@@ -6,7 +6,7 @@ Django's ``auto_now`` only covers the first, so the queryset covers the rest.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -26,15 +26,16 @@ class TouchingQuerySet(models.QuerySet[M]):
         return super().update(**kwargs)
 
     def bulk_update(
-        self, objs: Iterable[M], fields: Sequence[str], batch_size: int | None = None
+        self, objs: Iterable[M], fields: Iterable[str], batch_size: int | None = None
     ) -> int:
         objs = list(objs)
         now = timezone.now()
         for obj in objs:
             obj.updated_at = now  # type: ignore[attr-defined]
-        if "updated_at" not in fields:
-            fields = [*fields, "updated_at"]
-        return super().bulk_update(objs, fields, batch_size=batch_size)
+        names = list(fields)
+        if "updated_at" not in names:
+            names.append("updated_at")
+        return super().bulk_update(objs, names, batch_size=batch_size)
 
     def alive(self) -> "TouchingQuerySet[M]":
         return self.filter(deleted_at__isnull=True)

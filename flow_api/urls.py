@@ -1,5 +1,8 @@
+from collections.abc import Callable
+
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.http import HttpResponseBase
+from django.urls import URLPattern, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import SimpleRouter
@@ -31,8 +34,8 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 
 
-def api(route: str, view: object, name: str) -> object:
-    return re_path(rf"^api/{route}/?$", view, name=name)  # type: ignore[arg-type]
+def api(route: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
+    return re_path(rf"^api/{route}/?$", view, name=name)
 
 
 urlpatterns = [

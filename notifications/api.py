@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from crm.forecast import compute_forecast
 from crm.models import ForecastSnapshot
+from flow_api.api import caller
 from notifications.models import ActionItem, Notification
 
 
@@ -49,8 +50,10 @@ class NotificationFilter(django_filters.FilterSet):
 
 
 class NotificationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):  # type: ignore[type-arg]
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Notification],
+):
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "priority"]
@@ -58,7 +61,7 @@ class NotificationViewSet(
 
     def get_queryset(self) -> QuerySet[Notification]:
         # Unread first, then newest first.
-        return Notification.objects.filter(user_id=self.request.user.pk).order_by(
+        return Notification.objects.filter(user=caller(self.request)).order_by(
             F("read_at").desc(nulls_first=True), "-created_at"
         )
 
@@ -78,7 +81,7 @@ class NotificationViewSet(
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
         marked = Notification.objects.filter(
-            user_id=request.user.pk, read_at__isnull=True
+            user=caller(request), read_at__isnull=True
         ).update(read_at=timezone.now())
         return Response({"marked": marked})
 
@@ -113,15 +116,17 @@ class ActionItemFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet[ActionItem]:
         # Without a status the open items are what a user wants to see.
-        queryset = super().qs
+        queryset: QuerySet[ActionItem] = super().qs
         if not self.data.get("status"):
             queryset = queryset.filter(dismissed=False, retired_at__isnull=True)
         return queryset
 
 
 class ActionItemViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):  # type: ignore[type-arg]
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[ActionItem],
+):
     serializer_class = ActionItemSerializer
     filterset_class = ActionItemFilter
     ordering_fields = ["created_at"]
@@ -129,7 +134,7 @@ class ActionItemViewSet(
     request: Request
 
     def get_queryset(self) -> QuerySet[ActionItem]:
-        return ActionItem.objects.filter(user_id=self.request.user.pk)
+        return ActionItem.objects.filter(user=caller(self.request))
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -166,11 +171,11 @@ class ForecastView(APIView):
 
     @extend_schema(responses=ForecastSerializer)
     def get(self, request: Request) -> Response:
-        snapshots = ForecastSnapshot.objects.filter(user_id=request.user.pk).order_by(
+        snapshots = ForecastSnapshot.objects.filter(user=caller(request)).order_by(
             "-created_at"
         )[: self.HISTORY]
         data: dict[str, Any] = {
-            "current": compute_forecast(request.user),
+            "current": compute_forecast(caller(request)),
             "snapshots": list(reversed(snapshots)),
         }
         return Response(ForecastSerializer(data).data)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from flow_api.api import ApiError, StrictSerializer
+from flow_api.api import ApiError, StrictSerializer, caller
 from overview import service
 from overview.models import (
     MIN_COOLDOWN,
@@ -97,7 +97,7 @@ STATE_RESPONSE = inline_serializer(
 class StatusView(APIView):
     @extend_schema(responses=StateSerializer)
     def get(self, request: Request) -> Response:
-        state = service.get_state(request.user)
+        state = service.get_state(caller(request))
         if state is None:
             return Response({"enabled": False})
         return Response(StateSerializer(state).data)
@@ -108,7 +108,7 @@ class EnableView(APIView):
     def post(self, request: Request) -> Response:
         config = ConfigSerializer(data=request.data)
         config.is_valid(raise_exception=True)
-        return _state_response(service.enable(request.user, **config.validated_data))
+        return _state_response(service.enable(caller(request), **config.validated_data))
 
 
 class DisableView(APIView):
@@ -120,7 +120,7 @@ class DisableView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            service.disable(request.user)
+            service.disable(caller(request))
         except service.NotEnabled:
             raise NOT_FOUND from None
         return Response({"success": True})
@@ -132,7 +132,7 @@ class ConfigView(APIView):
         config = ConfigSerializer(data=request.data, partial=True)
         config.is_valid(raise_exception=True)
         try:
-            state = service.update_config(request.user, config.validated_data)
+            state = service.update_config(caller(request), config.validated_data)
         except service.NotEnabled:
             raise NOT_FOUND from None
         return _state_response(state)
@@ -157,7 +157,7 @@ class RunNowView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            queued = service.run_now(request.user)
+            queued = service.run_now(caller(request))
         except service.NotEnabled:
             raise NOT_FOUND from None
         message = (
@@ -174,6 +174,6 @@ class RunListView(generics.ListAPIView):  # type: ignore[type-arg]
     request: Request
 
     def get_queryset(self) -> QuerySet[OverviewRun]:
-        return OverviewRun.objects.filter(user_id=self.request.user.pk).order_by(
+        return OverviewRun.objects.filter(user=caller(self.request)).order_by(
             "-started_at"
         )

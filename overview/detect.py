@@ -108,10 +108,10 @@ def _snapshots(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     wanted = Q(pk__in=[])
     by_type: dict[str, list[Any]] = {}
-    for entity_type, row in rows:
-        by_type.setdefault(entity_type, []).append(row.pk)
-    for entity_type, ids in by_type.items():
-        wanted |= Q(entity_type=entity_type, entity_id__in=ids)
+    for kind, row in rows:
+        by_type.setdefault(kind, []).append(row.pk)
+    for type_name, ids in by_type.items():
+        wanted |= Q(entity_type=type_name, entity_id__in=ids)
     if not by_type:
         return {}
     found = EntitySnapshot.objects.filter(Q(user_id=user_id) & wanted)
