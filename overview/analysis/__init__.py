@@ -2,7 +2,7 @@
 
 ``choose_analyzer`` reads ``OVERVIEW_ANALYZER``: ``rules``, ``ollama``, or
 ``auto``, which asks Ollama whether it answers and has the model, and falls
-back to the rules when it does not, saying so in the log and on the run.
+back to the rules when it does not, saying why in the log and on the run.
 """
 
 import logging
@@ -36,35 +36,44 @@ class Choice:
     note: str = ""
 
 
-_probe: tuple[float, str, str, bool] | None = None
+@dataclass(frozen=True)
+class _Probe:
+    checked_at: float
+    host: str
+    model: str
+    problem: str | None
 
 
-def _ollama_ready(host: str, model: str) -> bool:
-    global _probe
-    from overview.analysis.ollama import ollama_available
+_last_probe: _Probe | None = None
+
+
+def _ollama_problem(host: str, model: str) -> str | None:
+    """Why Ollama cannot analyse now, or None; asked at most once a minute."""
+    global _last_probe
+    from overview.analysis.ollama import ollama_unavailable_reason
 
     now = time.monotonic()
-    if _probe is not None:
-        checked_at, probed_host, probed_model, ready = _probe
-        if (probed_host, probed_model) == (
-            host,
-            model,
-        ) and now - checked_at < PROBE_TTL:
-            return ready
-    ready = ollama_available(host, model)
-    if not ready and (_probe is None or _probe[3]):
-        logger.warning(
-            "Ollama at %s does not answer or lacks %s; analysing with the rules",
-            host,
-            model,
-        )
-    _probe = (now, host, model, ready)
-    return ready
+    probe = _last_probe
+    if (
+        probe is not None
+        and (probe.host, probe.model) == (host, model)
+        and now - probe.checked_at < PROBE_TTL
+    ):
+        return probe.problem
+
+    problem = ollama_unavailable_reason(host, model)
+    # Say it once when Ollama goes away, not on every run while it is gone.
+    if problem and (probe is None or probe.problem is None):
+        logger.warning("Analysing with the rules: %s", problem)
+    elif problem is None and probe is not None and probe.problem:
+        logger.info("Ollama at %s answers with %s again", host, model)
+    _last_probe = _Probe(now, host, model, problem)
+    return problem
 
 
 def forget_probe() -> None:
-    global _probe
-    _probe = None
+    global _last_probe
+    _last_probe = None
 
 
 def choose_analyzer() -> Choice:
@@ -76,12 +85,7 @@ def choose_analyzer() -> Choice:
 
     if mode == "ollama":
         return Choice(OllamaAnalyzer())
-    if _ollama_ready(settings.OLLAMA_HOST, settings.OLLAMA_MODEL):
+    problem = _ollama_problem(settings.OLLAMA_HOST, settings.OLLAMA_MODEL)
+    if problem is None:
         return Choice(OllamaAnalyzer())
-    return Choice(
-        RulesAnalyzer(),
-        note=(
-            f"Ollama at {settings.OLLAMA_HOST} did not answer or has no "
-            f"{settings.OLLAMA_MODEL}; the rules analysed this run."
-        ),
-    )
+    return Choice(RulesAnalyzer(), note=f"{problem} The rules analysed this run.")

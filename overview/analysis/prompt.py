@@ -16,6 +16,7 @@ from typing import Any
 
 from crm.forecast import Forecast
 from crm.models import CLOSED_STAGES, LEVEL_RANK
+from overview.analysis.rules import LARGE_DEAL
 from overview.changes import Changes, EntityChange
 
 SYSTEM_PROMPT = """\
@@ -68,9 +69,6 @@ OMISSION_RESERVE = 160
 LABEL_CHARS = 80
 VALUE_CHARS = 60
 LINE_CHARS = 480
-
-# A new deal at least this large matters as much as a stage change.
-LARGE_DEAL = Decimal(50000)
 
 # Every change scores at least this much for what it is, before its fields are
 # looked at: a deletion matters more than an edit.
