@@ -9,6 +9,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flow_api.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from notifications.routing import websocket_urlpatterns  # noqa: E402
+
+# A browser sends the session cookie with a websocket from any page, so a
+# handshake whose Origin is not one of ALLOWED_HOSTS is refused: otherwise
+# another site could open the socket with the user's cookie and read along.
+websocket_app = AllowedHostsOriginValidator(
+    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+)
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

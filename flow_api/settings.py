@@ -130,6 +130,13 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Live events. The event log keeps a week of events, so a browser that was away
+# can catch up on what it missed; older ones are pruned daily. A websocket
+# ticket only has to live from the request that issues it to the connection
+# that redeems it.
+EVENT_LOG_RETENTION_DAYS = env.int("EVENT_LOG_RETENTION_DAYS", default=7)
+REALTIME_TICKET_SECONDS = env.int("REALTIME_TICKET_SECONDS", default=30)
+
 # Celery. A run may wait on a slow model; the broker must not hand its message
 # to another worker while it is still running, so the visibility timeout is
 # far longer than the longest run.
