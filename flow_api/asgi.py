@@ -12,8 +12,16 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+
+http_app = (
+    ASGIStaticFilesHandler(django_asgi_app)
+    if settings.SERVE_STATIC
+    else django_asgi_app
+)
 
 # A browser sends the session cookie with a websocket from any page, so a
 # handshake whose Origin is not one of ALLOWED_HOSTS is refused: otherwise
@@ -22,4 +30,4 @@ websocket_app = AllowedHostsOriginValidator(
     AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 )
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_app})

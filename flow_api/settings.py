@@ -8,8 +8,13 @@ and ``SECRET_KEY``.
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic Django classes such as ModelAdmin take their model as a type
+# parameter in the type stubs; this makes that spelling work at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -114,6 +119,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# Daphne serves no files of its own, so the ASGI app answers under STATIC_URL
+# itself (the admin's styles, the dashboard's scripts). A deployment that puts
+# a web server or a CDN in front of it turns this off.
+SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
