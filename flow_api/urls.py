@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from crm.api import CalendarEventViewSet, ContactViewSet, DealViewSet
 from notifications.api import ActionItemViewSet, ForecastView, NotificationViewSet
+from notifications.realtime import TicketView
 from overview import api as overview_api
 
 
@@ -48,6 +49,7 @@ urlpatterns = [
     api("overview/run-now", overview_api.RunNowView.as_view(), "overview-run-now"),
     api("overview/runs", overview_api.RunListView.as_view(), "overview-runs"),
     api("forecast", ForecastView.as_view(), "forecast"),
+    api("realtime/ticket", TicketView.as_view(), "realtime-ticket"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -9,7 +9,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
-from django.urls import path
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -17,13 +16,12 @@ from flow_api.asgi import application
 from notifications import consumers
 from notifications.broadcast import broadcast
 from notifications.models import Event
-from notifications.realtime import Holder, TicketView, issue_ticket
+from notifications.realtime import Holder, issue_ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The ticket endpoint on its own, so that these tests do not depend on how the
 # project's URLs are laid out.
-urlpatterns = [path("api/realtime/ticket", TicketView.as_view())]
 
 ORIGIN = b"http://127.0.0.1"
 
@@ -137,7 +135,6 @@ def test_a_connection_receives_nothing_of_another_users_events(alice, bob):
     assert run(scenario())
 
 
-@pytest.mark.urls(__name__)
 def test_the_ticket_endpoint_gives_a_signed_in_user_a_short_lived_ticket(alice):
     response = signed_in(alice).post("/api/realtime/ticket")
 
@@ -146,14 +143,12 @@ def test_the_ticket_endpoint_gives_a_signed_in_user_a_short_lived_ticket(alice):
     assert len(response.json()["ticket"]) >= 40
 
 
-@pytest.mark.urls(__name__)
 def test_the_ticket_endpoint_refuses_an_anonymous_caller(client):
     response = client.post("/api/realtime/ticket")
 
     assert response.status_code in (401, 403)
 
 
-@pytest.mark.urls(__name__)
 def test_a_ticket_from_the_endpoint_opens_a_connection_for_its_user(alice):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice)}")
@@ -204,7 +199,6 @@ def test_a_ticket_of_a_user_deactivated_since_is_refused(alice):
     assert run(refusal(f"?ticket={ticket}")) == 4401
 
 
-@pytest.mark.urls(__name__)
 def test_a_ticket_of_a_session_that_has_logged_out_since_is_refused(alice):
     browser = signed_in(alice)
     ticket = browser.post("/api/realtime/ticket").json()["ticket"]
@@ -381,7 +375,6 @@ def test_logging_out_closes_that_sessions_connections_only(alice):
     assert heard
 
 
-@pytest.mark.urls(__name__)
 def test_logging_out_closes_a_connection_opened_with_that_sessions_ticket(alice):
     browser = signed_in(alice)
     ticket = browser.post("/api/realtime/ticket").json()["ticket"]
