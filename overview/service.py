@@ -8,11 +8,13 @@ import datetime
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from overview import schedule, tasks
 from overview.detect import baseline
 from overview.models import EntitySnapshot, OverviewWorkerState, default_observers
 
@@ -22,10 +24,10 @@ CONFIG_FIELDS = ("cooldown_period", "observers")
 
 
 class NotEnabled(LookupError):
-    """The user has never enabled the overview worker."""
+    """The overview worker is not on for the user: never enabled, or disabled."""
 
 
-def get_state(user: AbstractBaseUser) -> OverviewWorkerState | None:
+def get_state(user: User) -> OverviewWorkerState | None:
     return OverviewWorkerState.objects.filter(user_id=user.pk).first()
 
 
@@ -35,7 +37,7 @@ def _validated(state: OverviewWorkerState) -> OverviewWorkerState:
 
 
 def enable(
-    user: AbstractBaseUser,
+    user: User,
     *,
     cooldown_period: int | None = None,
     observers: list[str] | None = None,
@@ -79,7 +81,7 @@ def enable(
     return state
 
 
-def disable(user: AbstractBaseUser) -> OverviewWorkerState:
+def disable(user: User) -> OverviewWorkerState:
     state = get_state(user)
     if state is None:
         raise NotEnabled(user.pk)
@@ -90,9 +92,7 @@ def disable(user: AbstractBaseUser) -> OverviewWorkerState:
     return state
 
 
-def update_config(
-    user: AbstractBaseUser, changes: dict[str, Any]
-) -> OverviewWorkerState:
+def update_config(user: User, changes: dict[str, Any]) -> OverviewWorkerState:
     """Change the cooldown or the observers; raises ValidationError naming the field."""
     unknown = sorted(set(changes) - set(CONFIG_FIELDS))
     if unknown:
@@ -112,3 +112,34 @@ def update_config(
         )
     _validated(state).save()
     return state
+
+
+def run_now(user: User) -> bool:
+    """Queue a run for ``user`` at once, past the cooldown; False if one is on.
+
+    A run counts as on while a run-now for the user is queued and while any
+    run holds the user's lease. The run still takes the lease, so it never
+    overlaps a scheduled run; its next scheduled run stays where it was.
+    Only an enabled worker runs: for a disabled one this raises NotEnabled,
+    as it does for a user who never enabled it.
+    """
+    state = get_state(user)
+    if state is None or not state.enabled:
+        raise NotEnabled(user.pk)
+    if state.is_leased:
+        logger.info("Run-now for user %s ignored: a run is under way", user.pk)
+        return False
+
+    # The mark lasts as long as a lease would: a run-now that has neither
+    # started nor finished by then is lost, and a new request may queue again.
+    ttl = settings.OVERVIEW_LEASE_SECONDS
+    if not schedule.mark_run_now(user.pk, ttl):
+        logger.info("Run-now for user %s ignored: one is already queued", user.pk)
+        return False
+    try:
+        tasks.queue_run(user.pk, tasks.RUN_NOW, expires=ttl)
+    except Exception:
+        schedule.forget_run_now(user.pk)
+        raise
+    logger.info("Run-now queued for user %s", user.pk)
+    return True
