@@ -6,6 +6,7 @@ works without configuration. Production sets ``DATABASE_URL``, ``REDIS_URL``
 and ``SECRET_KEY``.
 """
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "django_celery_beat",
     "channels",
     "crm",
@@ -93,14 +96,23 @@ DATABASES = {
         "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'flow_api.sqlite3'}"
     )
 }
+# Each test session gets a database of its own, named by its process, so that
+# two sessions on one machine never trample each other's.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # The test database is a file, not memory, so that the worker and server
+    # processes of the end-to-end tests can open it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }
 else:
+    DATABASES["default"]["TEST"] = {
+        "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    }
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
@@ -182,6 +194,15 @@ OVERVIEW_DETECTION_OVERLAP = env.int("OVERVIEW_DETECTION_OVERLAP", default=10)
 # How long a run's lease lasts before another worker may take the user over.
 OVERVIEW_LEASE_SECONDS = env.int("OVERVIEW_LEASE_SECONDS", default=600)
 
+# The cache holds the API's throttle counters, shared by every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "flow_api",
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -189,6 +210,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "flow_api.api.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "EXCEPTION_HANDLER": "flow_api.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "run_now": env.str("OVERVIEW_RUN_NOW_RATE", default="1/min"),
+        "auth": "20/min",
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -196,6 +227,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The CRM and its overview worker.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "crm.models.Level.choices"},
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
