@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # With REDIS_URL set, the service uses that server and the embedded one (the
-# Procfile's "redis") stays off.
-RUN_PROCESSES := $(if $(REDIS_URL),web worker beat)
+# Procfile's "redis") stays off. DEMO_ACTIVITY=0 leaves the demo CRM still.
+RUN_PROCESSES := web worker beat $(if $(REDIS_URL),,redis) \
+	$(if $(filter 0,$(DEMO_ACTIVITY)),,activity)
 
 .PHONY: run test lint lock
 
