@@ -4,11 +4,14 @@ Deleting a row soft-deletes it, so that the overview worker still sees the
 deletion; a deleted row is gone from the API.
 """
 
+import datetime
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 
@@ -111,10 +114,30 @@ class CalendarEventSerializer(StrictModelSerializer):
         return attrs
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, brought to UTC before it reaches the database.
+
+    PostgreSQL refuses offsets past 15:59, which ISO 8601 allows.
+    """
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        moment: datetime.datetime | None = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a moment between the years 1 and 9999.", code="invalid"
+            ) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class UpdatedSinceFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte"
-    )
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
 
 class ContactFilter(UpdatedSinceFilter):

@@ -212,3 +212,16 @@ def test_a_contact_update_moves_updated_at(api, alice):
     assert response.status_code == 200
     contact.refresh_from_db()
     assert contact.churn_risk == "high" and contact.updated_at > before
+
+
+@pytest.mark.parametrize(
+    "since", ["0251-11-14T05:55:55+17:42", "0001-01-01T00:00:00+05:00", "yesterday"]
+)
+def test_an_odd_or_unreadable_updated_since_never_fails(api, alice, since):
+    factories.deal(alice)
+
+    response = api.get("/api/deals", {"updated_since": since})
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert "updated_since" in response.json()["fields"]
