@@ -27,7 +27,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
@@ -75,10 +75,10 @@ def round_trip(samples: int = 200) -> float:
     return statistics.median(timings)
 
 
-def fresh_user(changed: int) -> tuple[object, list[Deal]]:
+def fresh_user(changed: int) -> tuple[User, list[Deal]]:
     username = f"bench-{changed}"
-    get_user_model().objects.filter(username=username).delete()
-    user = get_user_model().objects.create_user(username)
+    User.objects.filter(username=username).delete()
+    user = User.objects.create_user(username)
     contact = Contact.objects.create(user=user, name="Buyer", company="Initech")
     Deal.objects.bulk_create(
         Deal(user=user, title=f"Deal {n}", value=Decimal(1000 + n), contact=contact)

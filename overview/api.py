@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from flow_api.api import ApiError, StrictSerializer, caller
 from overview import service
 from overview.models import (
+    MAX_COOLDOWN,
     MIN_COOLDOWN,
     OBSERVABLE,
     OverviewRun,
@@ -71,7 +72,9 @@ class StateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class ConfigSerializer(StrictSerializer):
-    cooldown_period = serializers.IntegerField(min_value=MIN_COOLDOWN, required=False)
+    cooldown_period = serializers.IntegerField(
+        min_value=MIN_COOLDOWN, max_value=MAX_COOLDOWN, required=False
+    )
     observers = serializers.ListField(
         child=serializers.ChoiceField(choices=OBSERVABLE),
         allow_empty=False,

@@ -10,6 +10,8 @@ from django.utils import timezone
 OBSERVABLE = ("contacts", "deals", "events")
 DEFAULT_COOLDOWN = 900
 MIN_COOLDOWN = 60
+# A week: a worker that wakes less often than that is better turned off.
+MAX_COOLDOWN = 7 * 24 * 3600
 
 
 def default_observers() -> list[str]:
@@ -35,6 +37,8 @@ def validate_observers(value: Any) -> None:
 def validate_cooldown(value: int) -> None:
     if value < MIN_COOLDOWN:
         raise ValidationError(f"The cooldown must be at least {MIN_COOLDOWN} seconds.")
+    if value > MAX_COOLDOWN:
+        raise ValidationError(f"The cooldown must be at most {MAX_COOLDOWN} seconds.")
 
 
 class OverviewWorkerState(models.Model):
@@ -65,6 +69,10 @@ class OverviewWorkerState(models.Model):
             models.CheckConstraint(
                 condition=models.Q(cooldown_period__gte=MIN_COOLDOWN),
                 name="overview_cooldown_at_least_60",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cooldown_period__lte=MAX_COOLDOWN),
+                name="overview_cooldown_at_most_a_week",
             ),
         ]
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -107,8 +108,9 @@ def browser_of(server):
         yield open_as
 
 
-def receive(ws: ClientConnection, timeout: float = 1.0) -> dict:
-    return json.loads(ws.recv(timeout=timeout))
+def receive(ws: ClientConnection, timeout: float = 1.0) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
+    return message
 
 
 def receive_until(ws, kind, timeout=1.0):

@@ -61,6 +61,8 @@ def test_enable_takes_a_cooldown_and_observers(api, alice):
     [
         ({"cooldown_period": 59}, "cooldown_period"),
         ({"cooldown_period": "often"}, "cooldown_period"),
+        ({"cooldown_period": 7 * 24 * 3600 + 1}, "cooldown_period"),
+        ({"cooldown_period": 486498827802908098560}, "cooldown_period"),
         ({"observers": []}, "observers"),
         ({"observers": ["tasks"]}, "observers"),
         ({"observers": "deals"}, "observers"),
