@@ -58,7 +58,18 @@ def test_running_it_twice_leaves_the_same_crm():
     assert dict(Deal.objects.values_list("title", "updated_at")) == deals
 
 
-def test_it_leaves_the_overview_worker_alone():
+def test_it_enables_the_demo_worker_every_minute_from_now():
     seed()
 
-    assert not OverviewWorkerState.objects.exists()
+    state = OverviewWorkerState.objects.get(user__username="demo")
+    assert (state.enabled, state.cooldown_period) == (True, 60)
+
+
+def test_it_leaves_an_existing_worker_state_as_it_is():
+    seed()
+    OverviewWorkerState.objects.update(enabled=False, cooldown_period=900)
+
+    seed()
+
+    state = OverviewWorkerState.objects.get()
+    assert (state.enabled, state.cooldown_period) == (False, 900)

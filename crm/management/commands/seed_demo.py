@@ -3,7 +3,8 @@
 Running it again changes nothing: rows are looked up by their owner and their
 name or title, and only the missing ones are created. Existing rows are left
 alone, so that a second run does not look like a burst of changes to the
-overview worker. Dates are placed around the day of the first run.
+overview worker. Dates are placed around the day of the first run. The demo's
+overview worker is enabled the first time, with a cooldown of a minute.
 """
 
 import datetime
@@ -18,9 +19,11 @@ from django.utils.text import slugify
 
 from crm.forecast import month_bounds
 from crm.models import CLOSED_STAGES, CalendarEvent, Contact, Deal, EventType, Stage
+from overview import service
 
 USERNAME = "demo"
 PASSWORD = "demo"
+DEMO_COOLDOWN = 60
 
 # The win probability a sales team would give a deal at each stage.
 STAGE_PROBABILITY = {
@@ -99,6 +102,10 @@ class Command(BaseCommand):
             contacts, new_contacts = seed_contacts(user)
             deals, new_deals = seed_deals(user, contacts)
             new_events = seed_events(user, contacts, deals)
+            # The demo shows the worker at work, so it watches from the start
+            # and wakes every minute; a state that exists is left as it is.
+            if service.get_state(user) is None:
+                service.enable(user, cooldown_period=DEMO_COOLDOWN)
 
         self.stdout.write(
             f"Demo CRM of {USERNAME!r}: {len(CONTACTS)} contacts, {len(DEALS)} "
