@@ -88,4 +88,5 @@ def choose_analyzer() -> Choice:
     problem = _ollama_problem(settings.OLLAMA_HOST, settings.OLLAMA_MODEL)
     if problem is None:
         return Choice(OllamaAnalyzer())
-    return Choice(RulesAnalyzer(), note=f"{problem} The rules analysed this run.")
+    note = f"{problem.rstrip('.')}. The rules analysed this run."
+    return Choice(RulesAnalyzer(), note=note)
