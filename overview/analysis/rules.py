@@ -41,6 +41,16 @@ def money(value: Any, currency: Any = "") -> str:
     return f"{text} {currency}".strip()
 
 
+def when(moment: Any) -> str:
+    """A start time as a person reads it: "on Wed 9 Dec at 13:00 UTC"."""
+    try:
+        parsed = datetime.datetime.fromisoformat(str(moment))
+    except ValueError:
+        return f"at {moment}"
+    parsed = parsed.astimezone(datetime.UTC)
+    return f"on {parsed:%a} {parsed.day} {parsed:%b} at {parsed:%H:%M} UTC"
+
+
 def stage_name(stage: Any) -> str:
     return str(stage).replace("_", " ")
 
@@ -314,7 +324,7 @@ def _event(change: EntityChange, found: Findings, now: datetime.datetime) -> Non
             "task_due",
             "low",
             f"Rescheduled: {title}",
-            f"The {kind} {title} now starts at {fields['start_time']}.",
+            f"The {kind} {title} now starts {when(fields['start_time'])}.",
         )
         found.retire(f"Reschedule {title}")
         return
@@ -325,7 +335,7 @@ def _event(change: EntityChange, found: Findings, now: datetime.datetime) -> Non
                 "task_due",
                 "medium",
                 f"Coming up: {title}",
-                f"The {kind} {title} starts at {fields['start_time']}.",
+                f"The {kind} {title} starts {when(fields['start_time'])}.",
             )
             found.add("calendar", f"Prepare for {title}", "task")
 

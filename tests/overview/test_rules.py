@@ -200,3 +200,16 @@ def test_the_rules_say_nothing_about_no_changes():
 
     assert analysis.notifications == [] and analysis.action_items == []
     assert analysis.forecast_impact.should_update is False
+
+
+def test_a_rescheduled_meeting_says_its_new_time_as_a_person_reads_it():
+    change = f.event(
+        moved={
+            "status": ("scheduled", "rescheduled"),
+            "start_time": ("2025-03-20T14:00:00+00:00", "2025-03-27T14:00:00+00:00"),
+        }
+    )
+
+    (notification,) = RulesAnalyzer().analyze(f.changes(change)).notifications
+
+    assert notification.message.endswith("now starts on Thu 27 Mar at 14:00 UTC.")
