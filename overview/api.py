@@ -22,6 +22,11 @@ from overview.models import (
 )
 
 NOT_FOUND = ApiError("Overview worker not found", status=404, code="not_found")
+DISABLED = ApiError(
+    "The overview worker is turned off; enable it first",
+    status=409,
+    code="disabled",
+)
 
 
 class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -161,6 +166,8 @@ class RunNowView(APIView):
     def post(self, request: Request) -> Response:
         try:
             queued = service.run_now(caller(request))
+        except service.Disabled:
+            raise DISABLED from None
         except service.NotEnabled:
             raise NOT_FOUND from None
         message = (

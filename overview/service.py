@@ -27,6 +27,10 @@ class NotEnabled(LookupError):
     """The overview worker is not on for the user: never enabled, or disabled."""
 
 
+class Disabled(NotEnabled):
+    """The user has turned the overview worker off."""
+
+
 def get_state(user: User) -> OverviewWorkerState | None:
     return OverviewWorkerState.objects.filter(user_id=user.pk).first()
 
@@ -120,12 +124,14 @@ def run_now(user: User) -> bool:
     A run counts as on while a run-now for the user is queued and while any
     run holds the user's lease. The run still takes the lease, so it never
     overlaps a scheduled run; its next scheduled run stays where it was.
-    Only an enabled worker runs: for a disabled one this raises NotEnabled,
-    as it does for a user who never enabled it.
+    Only an enabled worker runs: for a disabled one this raises Disabled, and
+    NotEnabled for a user who never enabled it.
     """
     state = get_state(user)
-    if state is None or not state.enabled:
+    if state is None:
         raise NotEnabled(user.pk)
+    if not state.enabled:
+        raise Disabled(user.pk)
     if state.is_leased:
         logger.info("Run-now for user %s ignored: a run is under way", user.pk)
         return False

@@ -507,7 +507,7 @@
         say(runMessage, "Running. The results show here when it finishes.");
       } else if (response.ok) {
         say(runMessage, "A run is already under way; its results show here when it finishes.");
-      } else if (response.status === 404) {
+      } else if (response.status === 404 || response.status === 409) {
         say(runMessage, "Turn the worker on to run it.", true);
       } else {
         say(runMessage, errorText(data, "The run could not be started."), true);

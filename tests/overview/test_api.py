@@ -138,3 +138,12 @@ def test_runs_lists_the_callers_runs_newest_first(api, alice, bob, state):
     assert [run["id"] for run in body["results"]] == [second.pk, first.pk]
     assert body["count"] == 2
     assert OverviewRun.objects.count() == 3
+
+
+def test_run_now_of_a_disabled_worker_answers_409(api, alice, state):
+    service.disable(alice)
+
+    response = api.post("/api/overview/run-now")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "disabled"
