@@ -26,9 +26,12 @@ logger = logging.getLogger(__name__)
 # A claim's update names its users in a list of parameters; 500 stay within
 # the 999 that SQLite allowed by default before version 3.32.
 BATCH_SIZE = 500
-# A claimed user's next run is put off by a little more than the cooldown, so
-# that users who became due together (after downtime, or enabled in bulk)
-# drift apart instead of arriving at the same tick forever after.
+# A claimed user's next run comes a little before a full cooldown, by a random
+# amount, so that users who became due together (after downtime, or enabled in
+# bulk) drift apart instead of arriving at the same tick forever after. The
+# jitter pulls the next run in rather than pushing it out: the dispatcher only
+# looks once a tick, which already adds up to a tick to every wait, and a run
+# put off past the next tick by a few seconds would wait a whole tick more.
 JITTER_SHARE = 0.1
 MAX_JITTER = 60.0
 JITTER_STEPS = 6
@@ -42,7 +45,7 @@ class DueUser:
 
 
 def jitter(cooldown_period: int) -> float:
-    """Seconds added to one claimed user's cooldown, picked at random.
+    """Seconds taken off one claimed user's cooldown, picked at random.
 
     The jitter comes in a few steps rather than any fraction of a second, so
     that a batch of users falls into a handful of groups with the same next
@@ -123,7 +126,7 @@ def _move_ahead(users: list[DueUser], now: datetime.datetime) -> int:
     ``now``; how many were moved."""
     by_delay: dict[float, list[int]] = defaultdict(list)
     for user in users:
-        by_delay[user.cooldown_period + jitter(user.cooldown_period)].append(
+        by_delay[user.cooldown_period - jitter(user.cooldown_period)].append(
             user.state_id
         )
     return sum(
