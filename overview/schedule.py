@@ -33,6 +33,10 @@ BATCH_SIZE = 500
 # looks once a tick, which already adds up to a tick to every wait, and a run
 # put off past the next tick by a few seconds would wait a whole tick more.
 JITTER_SHARE = 0.1
+# A user due within this many seconds of a tick is claimed at that tick. The
+# beat fires a few milliseconds late, and a claim made a few milliseconds
+# after one tick must not come due a few milliseconds after the next.
+TICK_SLACK = datetime.timedelta(seconds=5)
 MAX_JITTER = 60.0
 JITTER_STEPS = 6
 
@@ -84,7 +88,9 @@ def due_users(now: datetime.datetime, limit: int) -> list[DueUser]:
     of one waiting on the other. That is all the locks are for: what makes a
     claim hold is the conditional update in ``claim``.
     """
-    due = OverviewWorkerState.objects.filter(enabled=True, next_run_at__lte=now)
+    due = OverviewWorkerState.objects.filter(
+        enabled=True, next_run_at__lte=now + TICK_SLACK
+    )
     if connection.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True)
     rows = due.order_by("next_run_at", "pk").values_list(
@@ -131,7 +137,7 @@ def _move_ahead(users: list[DueUser], now: datetime.datetime) -> int:
         )
     return sum(
         OverviewWorkerState.objects.filter(
-            pk__in=state_ids, enabled=True, next_run_at__lte=now
+            pk__in=state_ids, enabled=True, next_run_at__lte=now + TICK_SLACK
         ).update(next_run_at=now + datetime.timedelta(seconds=delay))
         for delay, state_ids in by_delay.items()
     )
