@@ -387,6 +387,10 @@
   const runNow = $("[data-run-now]");
   const runMessage = $("[data-run-now-message]");
   let awaitingRun = false;
+  // A fast worker can finish the run before the request that queued it has
+  // answered; the run's end is kept here until the answer says it was ours.
+  let askingForRun = false;
+  let finishedWhileAsking = null;
 
   function configValues() {
     const cooldown = form.elements.cooldown_period.value.trim();
@@ -496,8 +500,11 @@
   runNow.addEventListener("click", async () => {
     runNow.disabled = true;
     say(runMessage, "Starting…");
+    askingForRun = true;
+    finishedWhileAsking = null;
     try {
       const { response, data } = await send("POST", config.urls.runNow);
+      askingForRun = false;
       if (response.status === 429) {
         waitBeforeRunning(Number(response.headers.get("Retry-After")) || 60);
         return;
@@ -505,6 +512,9 @@
       if (response.ok && data.queued) {
         awaitingRun = true;
         say(runMessage, "Running. The results show here when it finishes.");
+        if (finishedWhileAsking) {
+          runFinished(finishedWhileAsking);
+        }
       } else if (response.ok) {
         say(runMessage, "A run is already under way; its results show here when it finishes.");
       } else if (response.status === 404 || response.status === 409) {
@@ -513,13 +523,18 @@
         say(runMessage, errorText(data, "The run could not be started."), true);
       }
     } catch (error) {
+      askingForRun = false;
       say(runMessage, "");
       unreachable();
     }
+    finishedWhileAsking = null;
     runNow.disabled = false;
   });
 
   function runFinished(run) {
+    if (askingForRun) {
+      finishedWhileAsking = run;
+    }
     if (awaitingRun) {
       awaitingRun = false;
       const failed = run.outcome === "failed";
