@@ -7,7 +7,6 @@ see, and what the worker broadcasts reaches the browser through daphne.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +14,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 import redis
 from django.conf import settings
-from django.db import connection
+
+from flow_api.embedded_redis import free_port
+from tests.processes import database_url
 
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30.0
@@ -31,18 +31,6 @@ WORKER_OPTIONS = [
 ]
 
 
-def database_url() -> str:
-    """The test database, as a URL that the service's settings read."""
-    config = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{config['NAME']}"
-    password = f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else ""
-    return (
-        f"postgres://{quote(config['USER'] or '')}{password}@"
-        f"{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{config['NAME']}"
-    )
-
-
 def environment() -> dict[str, str]:
     return {
         **os.environ,
@@ -52,13 +40,6 @@ def environment() -> dict[str, str]:
         "OVERVIEW_ANALYZER": "rules",
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Process:

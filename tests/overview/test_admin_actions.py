@@ -19,15 +19,6 @@ def queue():
         yield queue
 
 
-@pytest.fixture
-def operator(django_user_model, client):
-    olivia = django_user_model.objects.create_superuser(
-        "olivia", email="olivia@example.com", password="olivia-password"
-    )
-    client.force_login(olivia)
-    return client
-
-
 def act(operator, action, *states):
     response = operator.post(
         CHANGELIST,

@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from flow_api.celery import app
@@ -30,6 +29,7 @@ from overview import service
 from overview.models import OverviewRun, OverviewWorkerState
 from overview.tasks import dispatch_due, run_overview_task
 from tests import factories
+from tests.processes import database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,19 +37,6 @@ CELERY = Path(sys.executable).with_name("celery")
 ROOT = Path(settings.BASE_DIR)
 # Databases 0 and 1 are left to the rest of the session.
 REDIS_DATABASES = itertools.count(10)
-
-
-def database_url() -> str:
-    """The URL of the database this test session runs against."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
 
 
 @pytest.fixture
